@@ -1,0 +1,68 @@
+"""The app factory: `create_app()` builds the Litestar app once per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from api.auth.controller import PublicAuthController, SessionController
+from api.chatbots.controller import ChatbotController
+from api.deps import DEPENDENCIES
+from api.errors import EXCEPTION_HANDLERS
+from api.health.controller import liveness, readiness
+from api.middleware import request_log
+from api.public.controller import PublicChatbotController
+from api.users.controller import UserController
+from core.resources import Resources
+from core.settings import Settings, get_settings
+
+
+def _lifespan(settings: Settings):
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.resources = await Resources.open(settings)
+        try:
+            yield
+        finally:
+            await app.state.resources.close()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    return Litestar(
+        route_handlers=[
+            liveness,
+            readiness,
+            PublicAuthController,
+            SessionController,
+            UserController,
+            ChatbotController,
+            PublicChatbotController,
+        ],
+        dependencies=DEPENDENCIES,
+        lifespan=[_lifespan(settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_log],
+        cors_config=CORSConfig(allow_origins=settings.cors_origins)
+        if settings.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="Botfleet",
+            version="1",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/swagger")],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="never",  # api/errors.py logs unexpected errors once
+        ),
+        debug=False,
+    )

@@ -1,0 +1,38 @@
+"""Schema migrations and database maintenance, shared by the CLI, the tests and the workers."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.engine import engine_finder
+from piccolo.engine.sqlite import SQLiteEngine
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+async def migrate(*, quiet: bool = True) -> None:
+    """Apply every pending migration of every registered app (idempotent)."""
+    engine = engine_finder()
+    if isinstance(engine, SQLiteEngine):
+        # WAL lets the API read while a worker writes; the mode is kept in the file.
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        raise MigrationError(f"migrations failed: {result.message}\n{output.getvalue()}")
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True for a UNIQUE constraint failure on either backend (races past our own checks)."""
+    import sqlite3
+
+    from asyncpg.exceptions import UniqueViolationError
+
+    if isinstance(exc, UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)

@@ -1,0 +1,1 @@
+"""Piccolo tables, one module per area. Imports nothing of ours."""

@@ -1,0 +1,5 @@
+"""Every actor module, for the worker process (`dramatiq workers.actors`)."""
+
+from workers.broker import broker
+
+__all__ = ["broker"]
