@@ -1,0 +1,1 @@
+"""Customers, their users, chatbots and API keys: the tenancy domain."""
