@@ -14,10 +14,13 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from api.auth.controller import PublicAuthController, SessionController
 from api.chatbots.controller import ChatbotController
 from api.deps import DEPENDENCIES
+from api.documents.controller import DocumentController
+from api.endusers.controller import EndUserAuthController
 from api.errors import EXCEPTION_HANDLERS
 from api.health.controller import liveness, readiness
 from api.middleware import request_log
 from api.public.controller import PublicChatbotController
+from api.usage.controller import UsageController
 from api.users.controller import UserController
 from core.resources import Resources
 from core.settings import Settings, get_settings
@@ -45,7 +48,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SessionController,
             UserController,
             ChatbotController,
+            DocumentController,
             PublicChatbotController,
+            EndUserAuthController,
+            UsageController,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[_lifespan(settings)],
@@ -64,5 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="never",  # api/errors.py logs unexpected errors once
         ),
+        # Uploads stream to disk and enforce their own limit; JSON bodies are small anyway.
+        request_max_body_size=(settings.max_upload_mb + 1) * 1024 * 1024,
         debug=False,
     )

@@ -11,6 +11,17 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A request body: unknown fields are an error that names them."""
 
 
+class Patch(Input):
+    """A partial update: fields left out stay as they are."""
+
+    def changes(self) -> dict[str, object]:
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }
+
+
 class Output(msgspec.Struct, kw_only=True):
     """A response body: built explicitly, never a table row as is."""
 

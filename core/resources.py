@@ -5,14 +5,16 @@ Opened at start-up (failing loudly when a backend cannot be reached) and closed 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 
+from core.embeddings import Embedder, build_embedder
 from core.settings import Settings
 from core.vectors import VectorStore, open_vector_store
 
@@ -33,6 +35,17 @@ def vector_store_for(settings: Settings) -> VectorStore:
     )
 
 
+def embedder_for(settings: Settings) -> Embedder:
+    """The configured embedder; the local model loads once per process."""
+    return build_embedder(
+        provider=settings.embedding_provider,
+        model=settings.embedding_model,
+        base_url=settings.embedding_base_url,
+        api_key=settings.embedding_api_key,
+        dimensions=settings.embedding_dimensions,
+    )
+
+
 def redis_client(settings: Settings) -> aioredis.Redis:
     assert settings.redis_url is not None
     return aioredis.from_url(
@@ -49,6 +62,16 @@ class Resources:
     db: Engine
     redis: aioredis.Redis
     vectors: VectorStore
+    _embedder: Embedder | None = field(default=None, repr=False)
+    _embedder_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def embedder(self) -> Embedder:
+        """Loaded on first use, off the event loop (the local model takes seconds)."""
+        if self._embedder is None:
+            async with self._embedder_lock:
+                if self._embedder is None:
+                    self._embedder = await asyncio.to_thread(embedder_for, self.settings)
+        return self._embedder
 
     @classmethod
     async def open(cls, settings: Settings) -> Resources:

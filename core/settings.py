@@ -6,14 +6,23 @@ Nothing else in Botfleet reads `os.environ`: every module takes what it needs fr
 
 from __future__ import annotations
 
+import re
 import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -34,6 +43,15 @@ def _env(name: str, *more: str) -> Any:
 
 
 CommaList = Annotated[list[str], NoDecode]
+
+
+class LLMProvider(BaseModel):
+    """One OpenAI-compatible endpoint (OpenAI, OpenRouter, Groq, vLLM, Ollama ...)."""
+
+    name: str = Field(min_length=1, max_length=50)
+    base_url: str | None = None
+    api_key: str | None = None
+    models: list[str] = []  # the first is the provider's default model
 
 
 class Settings(BaseSettings):
@@ -63,17 +81,49 @@ class Settings(BaseSettings):
     # --- customer accounts ---
     jwt_expiry_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
 
+    # --- workers ---
+    # A worker that dies holds its messages until its heartbeat is this old (ms).
+    broker_heartbeat_timeout_ms: int = Field(default=60_000, ge=1_000)
+    # Out of a million fetches, how many also requeue dead workers' messages.
+    broker_maintenance_chance: int = Field(default=1_000, ge=1, le=1_000_000)
+
     # --- knowledge ---
     max_upload_mb: int = Field(default=25, ge=1, le=1024)
+    ingest_batch_size: int = Field(default=64, ge=1, le=2048)
     embedding_provider: Literal["local", "openai"] = "local"
     embedding_model: str | None = None
     embedding_dimensions: int = Field(default=384, ge=8, le=8192)
     embedding_base_url: str | None = None
     embedding_api_key: str | None = None
 
-    # --- LLM: the ecosystem's usual variables configure one provider ---
+    # --- chat ---
+    anonymous_session_ttl_s: int = Field(default=24 * 3600, ge=60)
+    session_retention_days: int = Field(default=30, ge=1)
+    rate_limit_per_key: int = Field(default=120, ge=1, description="Requests a minute per API key.")
+    rate_limit_per_end_user: int = Field(
+        default=30, ge=1, description="Requests a minute per end user."
+    )
+
+    # --- end-user sign-in ---
+    end_user_token_minutes: int = Field(default=60 * 24 * 30, ge=1)
+    otp_ttl_s: int = Field(default=300, ge=30)
+    otp_max_attempts: int = Field(default=5, ge=1)
+    otp_max_sends: int = Field(default=3, ge=1)
+    otp_send_window_s: int = Field(default=600, ge=60)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Botfleet <no-reply@botfleet.invalid>"
+    smtp_starttls: bool = True
+    sms_webhook_url: str | None = None
+
+    # --- LLM: providers in priority order; OPENAI_API_KEY (+ OPENAI_BASE_URL) alone is one ---
+    llm_providers: list[LLMProvider] = []
     openai_api_key: str | None = _env("OPENAI_API_KEY", "BOTFLEET_OPENAI_API_KEY")
     openai_base_url: str | None = _env("OPENAI_BASE_URL", "BOTFLEET_OPENAI_BASE_URL")
+    llm_default_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -121,6 +171,22 @@ class Settings(BaseSettings):
     def redis_dir(self) -> Path:
         return self.data_dir / "redis"
 
+    def providers(self) -> list[LLMProvider]:
+        """Configured providers in priority order; OPENAI_API_KEY alone makes one."""
+        if self.llm_providers:
+            return list(self.llm_providers)
+        if self.openai_api_key:
+            models = [self.llm_default_model]
+            return [
+                LLMProvider(
+                    name="openai",
+                    base_url=self.openai_base_url,
+                    api_key=self.openai_api_key,
+                    models=models,
+                )
+            ]
+        return []
+
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
@@ -151,6 +217,10 @@ def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning validation errors into one message per variable."""
     try:
         return Settings(**overrides)
+    except PydanticSettingsError as exc:  # a value that isn't even parseable (bad JSON)
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = _variable_name((field.group(1),)) if field else "settings"
+        raise SettingsError(f"invalid settings: {name}: not valid JSON") from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

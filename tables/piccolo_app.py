@@ -4,7 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig, table_finder
 
-TABLE_MODULES: list[str] = ["tables.tenancy"]
+TABLE_MODULES: list[str] = ["tables.tenancy", "tables.knowledge", "tables.billing", "tables.chat"]
 
 APP_CONFIG = AppConfig(
     app_name="botfleet",

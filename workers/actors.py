@@ -1,5 +1,6 @@
 """Every actor module, for the worker process (`dramatiq workers.actors`)."""
 
+from workers import ingestion, metering
 from workers.broker import broker
 
-__all__ = ["broker"]
+__all__ = ["broker", "ingestion", "metering"]

@@ -36,7 +36,12 @@ def build_broker(settings: Settings) -> RedisBroker:
         Retries(min_backoff=1_000, max_backoff=60_000),
         CurrentMessage(),  # actors read their message id for idempotency keys
     ]
-    return RedisBroker(url=settings.redis_url, middleware=middleware)
+    return RedisBroker(
+        url=settings.redis_url,
+        middleware=middleware,
+        heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
+        maintenance_chance=settings.broker_maintenance_chance,
+    )
 
 
 broker = build_broker(get_settings())

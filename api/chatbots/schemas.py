@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from api.schemas import Input, Output
+from api.schemas import Input, Output, Patch
 from tables.tenancy import Chatbot
 
 BotName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -31,7 +31,7 @@ class ChatbotCreate(Input):
     memory_enabled: bool = True
 
 
-class ChatbotUpdate(Input):
+class ChatbotUpdate(Patch):
     """Only the fields sent are changed."""
 
     name: BotName | msgspec.UnsetType = msgspec.UNSET
@@ -43,13 +43,6 @@ class ChatbotUpdate(Input):
     allowed_origins: Origins | msgspec.UnsetType = msgspec.UNSET
     demo_message_limit: DemoLimit | msgspec.UnsetType = msgspec.UNSET
     memory_enabled: bool | msgspec.UnsetType = msgspec.UNSET
-
-    def changes(self) -> dict[str, object]:
-        return {
-            field: value
-            for field in self.__struct_fields__
-            if (value := getattr(self, field)) is not msgspec.UNSET
-        }
 
 
 class ChatbotOut(Output):

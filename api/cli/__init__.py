@@ -7,6 +7,7 @@ import sys
 import click
 
 from api.cli.database import createsuperuser, db, migrate
+from api.cli.knowledge import reindex
 from api.cli.services import dev, scheduler, serve, worker
 
 
@@ -15,7 +16,7 @@ def cli() -> None:
     """Botfleet: a self-hostable, multi-tenant chatbot platform."""
 
 
-for command in (dev, serve, worker, scheduler, migrate, createsuperuser, db):
+for command in (dev, serve, worker, scheduler, migrate, createsuperuser, db, reindex):
     cli.add_command(command)
 
 

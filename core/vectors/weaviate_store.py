@@ -203,14 +203,10 @@ class WeaviateStore:
             )
 
     def delete_document(self, customer_id: UUID, document_id: UUID) -> int:
-        return self._delete_where(
-            customer_id, Filter.by_property("document_id").equal(str(document_id))
-        )
+        return self._delete_where(customer_id, Filter.by_property("document_id").equal(document_id))
 
     def delete_chatbot(self, customer_id: UUID, chatbot_id: UUID) -> int:
-        return self._delete_where(
-            customer_id, Filter.by_property("chatbot_id").equal(str(chatbot_id))
-        )
+        return self._delete_where(customer_id, Filter.by_property("chatbot_id").equal(chatbot_id))
 
     def _delete_where(self, customer_id: UUID, where: Any) -> int:
         removed = 0
@@ -254,7 +250,7 @@ class WeaviateStore:
             mode = "vector"
         if mode == "keyword" and not words:
             return []
-        where = Filter.by_property("chatbot_id").equal(str(chatbot_id))
+        where = Filter.by_property("chatbot_id").equal(chatbot_id)
         with _weaviate_errors("search failed"):
             tenant = self._tenant(customer_id, create=False)
             if tenant is None:
@@ -296,9 +292,7 @@ class WeaviateStore:
             if tenant is None:
                 return 0
             where = (
-                None
-                if chatbot_id is None
-                else Filter.by_property("chatbot_id").equal(str(chatbot_id))
+                None if chatbot_id is None else Filter.by_property("chatbot_id").equal(chatbot_id)
             )
             result = tenant.aggregate.over_all(total_count=True, filters=where)
         return int(result.total_count or 0)

@@ -19,6 +19,7 @@ from core.vectors import (
     VectorStore,
     VectorStoreError,
     open_vector_store,
+    sqlite_store,
 )
 from core.vectors.sqlite_store import SqliteVecStore
 
@@ -417,6 +418,49 @@ def test_quantised_path_matches_the_exact_one(tmp_path: Path, fx_vec: Vec) -> No
     coarse.close()
 
 
+def test_words_common_in_a_big_tenant_are_dropped(
+    tmp_path: Path, fx_vec: Vec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real threshold is 1,500 chunks; shrink it so a small corpus has common words.
+    monkeypatch.setattr(sqlite_store, "_COMMON_TERM_ROWS", 3)
+    store = SqliteVecStore(tmp_path / "vectors.db", DIMS)
+    customer, bot = uuid4(), uuid4()
+    seed_docs(store, customer, bot, fx_vec, n=8)  # every text has 6 of WORDS
+    rare = chunk(uuid4(), bot, 0, "alpha beta zanzibar", fx_vec(50))
+    store.upsert(customer, [rare])
+
+    def keyword(text: str) -> list[UUID]:
+        hits = store.search(customer, bot, query_text=text, vector=None, mode="keyword")
+        return [h.document_id for h in hits]
+
+    assert keyword("alpha beta zanzibar") == [rare.document_id]
+    assert keyword("alpha beta") == []  # only common words: no keyword ranking
+    hybrid = store.search(customer, bot, query_text="alpha", vector=fx_vec(2), limit=3)
+    assert len(hybrid) == 3  # ... and hybrid rests on the vector side
+    store.close()
+
+
+def test_keyword_scores_ignore_other_tenants(tmp_path: Path, fx_vec: Vec) -> None:
+    # bm25 statistics are per customer: A's documents must not move B's scores.
+    shared = SqliteVecStore(tmp_path / "shared.db", DIMS)
+    alone = SqliteVecStore(tmp_path / "alone.db", DIMS)
+    customer_a, customer_b, bot = uuid4(), uuid4(), uuid4()
+    shared.upsert(
+        customer_a, [chunk(uuid4(), bot, 0, f"zebra zebra {i}", fx_vec(i)) for i in range(30)]
+    )
+    texts = ["zebra crossing rules", "parking rules", "speed limits", "bus lanes"]
+    b_chunks = [chunk(uuid4(), bot, 0, text, fx_vec(90 + i)) for i, text in enumerate(texts)]
+    scores = []
+    for store in (shared, alone):
+        store.upsert(customer_b, b_chunks)
+        hits = store.search(customer_b, bot, query_text="zebra rules", vector=None, mode="keyword")
+        scores.append([h.score for h in hits])
+    assert len(scores[0]) == 2
+    assert scores[0] == pytest.approx(scores[1])
+    shared.close()
+    alone.close()
+
+
 def test_closed_store_refuses_work(tmp_path: Path, fx_vec: Vec) -> None:
     store = SqliteVecStore(tmp_path / "vectors.db", DIMS)
     store.close()
@@ -443,10 +487,22 @@ def test_bad_weaviate_url_raises() -> None:
         )
 
 
+def test_unreachable_weaviate_fails_loudly() -> None:
+    # Nothing listens on port 1 of this machine: start-up must fail, not limp on.
+    with pytest.raises(VectorStoreError, match="cannot connect"):
+        open_vector_store(
+            weaviate_url="http://127.0.0.1:1",
+            weaviate_api_key=None,
+            sqlite_path=Path(),
+            dimensions=4,
+        )
+
+
 _WRITER = """
 import sys, uuid
 import numpy as np
 from core.vectors import ChunkRecord
+from core.vectors import sqlite_store
 from core.vectors.sqlite_store import SqliteVecStore
 path, customer, bot, tag = sys.argv[1], uuid.UUID(sys.argv[2]), uuid.UUID(sys.argv[3]), sys.argv[4]
 store = SqliteVecStore(path, int(sys.argv[5]))

@@ -1,0 +1,1 @@
+"""Billing: the usage outbox, counters, quotas and invoices."""

@@ -1,0 +1,1 @@
+"""Knowledge: documents a chatbot answers from — upload, ingestion, search."""
