@@ -24,9 +24,14 @@ class DocumentStatus(StrEnum):
 class Document(Table):
     id = UUID(primary_key=True, default=uuid.uuid4)
     customer = ForeignKey(
-        Customer, on_delete=OnDelete.cascade, index=True, help_text="Owner (denormalised for scoping)."
+        Customer,
+        on_delete=OnDelete.cascade,
+        index=True,
+        help_text="Owner (denormalised for scoping).",
     )
-    chatbot = ForeignKey(Chatbot, on_delete=OnDelete.cascade, index=True, help_text="The bot it feeds.")
+    chatbot = ForeignKey(
+        Chatbot, on_delete=OnDelete.cascade, index=True, help_text="The bot it feeds."
+    )
     filename = Varchar(length=255, help_text="Name as uploaded.")
     kind = Varchar(length=10, help_text="Sniffed type: txt, md, html, pdf, docx, csv, json.")
     content_type = Varchar(length=100, default="", help_text="Content type the client sent.")
@@ -36,9 +41,7 @@ class Document(Table):
         length=120, unique=True, help_text="chatbot:sha256 - one document per content and bot."
     )
     path = Varchar(length=1024, help_text="File under the data directory's uploads/.")
-    status = Varchar(
-        length=20, choices=DocumentStatus, default=DocumentStatus.queued, index=True
-    )
+    status = Varchar(length=20, choices=DocumentStatus, default=DocumentStatus.queued, index=True)
     error = Text(default="", help_text="Why ingestion failed, in the customer's words.")
     progress = Integer(default=0, help_text="0-100.")
     chunk_count = Integer(default=0)

@@ -39,13 +39,21 @@ def _run(document_id: str, generation: int) -> None:
         raise
 
 
-@dramatiq.actor(actor_name="ingest.document", queue_name="ingest", max_retries=MAX_RETRIES, time_limit=TIME_LIMIT_MS)
+@dramatiq.actor(
+    actor_name="ingest.document",
+    queue_name="ingest",
+    max_retries=MAX_RETRIES,
+    time_limit=TIME_LIMIT_MS,
+)
 def ingest_document(document_id: str, generation: int) -> None:
     _run(document_id, generation)
 
 
 @dramatiq.actor(
-    actor_name="ingest.document_bulk", queue_name="ingest-bulk", max_retries=MAX_RETRIES, time_limit=TIME_LIMIT_MS
+    actor_name="ingest.document_bulk",
+    queue_name="ingest-bulk",
+    max_retries=MAX_RETRIES,
+    time_limit=TIME_LIMIT_MS,
 )
 def ingest_document_bulk(document_id: str, generation: int) -> None:
     _run(document_id, generation)
