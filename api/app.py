@@ -15,12 +15,10 @@ from api.auth.controller import PublicAuthController, SessionController
 from api.chatbots.controller import ChatbotController
 from api.deps import DEPENDENCIES
 from api.documents.controller import DocumentController
-from api.endusers.controller import EndUserAuthController
 from api.errors import EXCEPTION_HANDLERS
 from api.health.controller import liveness, readiness
 from api.middleware import request_log
 from api.public.controller import PublicChatbotController
-from api.usage.controller import UsageController
 from api.users.controller import UserController
 from core.resources import Resources
 from core.settings import Settings, get_settings
@@ -50,8 +48,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ChatbotController,
             DocumentController,
             PublicChatbotController,
-            EndUserAuthController,
-            UsageController,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[_lifespan(settings)],
