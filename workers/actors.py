@@ -1,6 +1,6 @@
 """Every actor module, for the worker process (`dramatiq workers.actors`)."""
 
-from workers import ingestion, metering
+from workers import ingestion
 from workers.broker import broker
 
-__all__ = ["broker", "ingestion", "metering"]
+__all__ = ["broker", "ingestion"]
