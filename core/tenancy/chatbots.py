@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.database import write_transaction
 from core.errors import InvalidInput, NotFound
 from core.security import api_keys
 from core.templates import render
@@ -74,7 +75,7 @@ async def _new_key(chatbot_id: uuid.UUID) -> str:
 
 async def create(customer_id: uuid.UUID, fields: dict[str, Any]) -> CreatedChatbot:
     chatbot = Chatbot(customer=customer_id, **_clean(dict(fields)))
-    async with Chatbot._meta.db.transaction():
+    async with write_transaction():
         await chatbot.save()
         plaintext = await _new_key(chatbot.id)
     return CreatedChatbot(chatbot=chatbot, api_key=plaintext)
@@ -82,7 +83,10 @@ async def create(customer_id: uuid.UUID, fields: dict[str, Any]) -> CreatedChatb
 
 async def list_for(customer_id: uuid.UUID) -> list[Chatbot]:
     return (
-        await Chatbot.objects().where(owned_by(Chatbot, customer_id)).order_by(Chatbot.created_at)
+        await Chatbot.objects()
+        .where(owned_by(Chatbot, customer_id))
+        .order_by(Chatbot.created_at)
+        .output(load_json=True)
     )
 
 
@@ -101,10 +105,12 @@ async def update(customer_id: uuid.UUID, chatbot_id: uuid.UUID, changes: dict[st
 async def delete(customer_id: uuid.UUID, chatbot_id: uuid.UUID) -> None:
     """Soft delete: the bot and its keys vanish everywhere at once."""
     now = datetime.now(UTC)
-    async with Chatbot._meta.db.transaction():
-        updated = await Chatbot.update({Chatbot.deleted_at: now}).where(
-            Chatbot.id == chatbot_id, owned_by(Chatbot, customer_id)
-        ).returning(Chatbot.id)
+    async with write_transaction():
+        updated = (
+            await Chatbot.update({Chatbot.deleted_at: now})
+            .where(Chatbot.id == chatbot_id, owned_by(Chatbot, customer_id))
+            .returning(Chatbot.id)
+        )
         if not updated:
             raise NotFound(f"chatbot {chatbot_id} not found")
         await ApiKey.update({ApiKey.revoked_at: now}).where(
@@ -115,7 +121,7 @@ async def delete(customer_id: uuid.UUID, chatbot_id: uuid.UUID) -> None:
 async def rotate_key(customer_id: uuid.UUID, chatbot_id: uuid.UUID) -> str:
     """A new key; every earlier key of the bot stops working in the same transaction."""
     chatbot = await get(customer_id, chatbot_id)
-    async with Chatbot._meta.db.transaction():
+    async with write_transaction():
         await ApiKey.update({ApiKey.revoked_at: datetime.now(UTC)}).where(
             ApiKey.chatbot == chatbot.id, ApiKey.revoked_at.is_null()
         )

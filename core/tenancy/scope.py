@@ -52,6 +52,7 @@ async def get_owned(table: type[T], customer_id: uuid.UUID, row_id: uuid.UUID, *
     row = (
         await table.objects()
         .where(table._meta.primary_key == row_id, owned_by(table, customer_id))
+        .output(load_json=True)
         .first()
     )
     if row is None:

@@ -37,6 +37,8 @@ def test_create_answers_the_key_once(fx_client: httpx.Client, fx_tenant: Tenant)
     fetched = fx_client.get(f"/api/v1/chatbots/{bot['id']}", headers=fx_tenant.headers).json()
     listed = fx_client.get("/api/v1/chatbots", headers=fx_tenant.headers).json()
     assert "api_key" not in fetched
+    assert fetched["allowed_origins"] == ["https://shop.example.com"]
+    assert listed[0]["allowed_origins"] == ["https://shop.example.com"]
     assert [b["id"] for b in listed] == [bot["id"]]
     assert all("api_key" not in b for b in listed)
     assert public_get(fx_client, bot["id"], bot["api_key"]).json()["name"] == "Helper"
