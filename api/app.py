@@ -5,21 +5,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, asgi
 from litestar.config.cors import CORSConfig
+from litestar.handlers import ASGIRouteHandler
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import Receive, Scope, Send
 
+from admin.app import create_admin_app
 from api.auth.controller import PublicAuthController, SessionController
+from api.chat.customer import CustomerChatController
+from api.chat.public import PublicChatController, chat_socket
 from api.chatbots.controller import ChatbotController
 from api.deps import DEPENDENCIES
 from api.documents.controller import DocumentController
+from api.endusers.controller import EndUserAuthController
 from api.errors import EXCEPTION_HANDLERS
 from api.health.controller import liveness, readiness
 from api.middleware import request_log
 from api.public.controller import PublicChatbotController
+from api.usage.controller import UsageController
 from api.users.controller import UserController
+from core.chat.engine import ChatEngine
+from core.llm import LLMRouter
 from core.resources import Resources
 from core.settings import Settings, get_settings
 
@@ -27,13 +36,28 @@ from core.settings import Settings, get_settings
 def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.resources = await Resources.open(settings)
+        app.state.resources = resources = await Resources.open(settings)
+        router = LLMRouter.from_settings(settings)
+        app.state.chat = ChatEngine(resources, router)
         try:
             yield
         finally:
-            await app.state.resources.close()
+            await router.aclose()
+            await resources.close()
 
     return lifespan
+
+
+def _admin_mount(settings: Settings) -> ASGIRouteHandler:
+    """The operator dashboard at /admin/ (built once; `/admin` redirects to `/admin/`)."""
+    admin_app = create_admin_app(settings)
+
+    # copy_scope: the admin (FastAPI) writes its own routing state into the scope.
+    @asgi("/admin", is_mount=True, copy_scope=True)
+    async def admin(scope: Scope, receive: Receive, send: Send) -> None:
+        await admin_app(scope, receive, send)
+
+    return admin
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -42,12 +66,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             liveness,
             readiness,
+            _admin_mount(settings),
             PublicAuthController,
             SessionController,
             UserController,
             ChatbotController,
             DocumentController,
             PublicChatbotController,
+            PublicChatController,
+            chat_socket,
+            CustomerChatController,
+            EndUserAuthController,
+            UsageController,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[_lifespan(settings)],

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from core.errors import DomainError
+from core.llm import LLMError
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("botfleet.api")
@@ -73,10 +74,16 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 def handle_domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     if exc.field is None:
-        return problem(exc.status, exc.detail, request=request)
+        return problem(exc.status, exc.detail, headers=exc.headers, request=request)
     detail = exc.detail if exc.field in exc.detail else f"{exc.field}: {exc.detail}"
     errors = [{"field": exc.field, "message": exc.detail}]
-    return problem(exc.status, detail, errors=errors, request=request)
+    return problem(exc.status, detail, errors=errors, headers=exc.headers, request=request)
+
+
+def handle_llm(request: Request[Any, Any, Any], exc: LLMError) -> Response[Any]:
+    logger.warning("LLM unavailable on %s: %s", request.url.path, exc)
+    detail = "The language model is unavailable right now; try again shortly."
+    return problem(503, detail, headers={"Retry-After": "5"}, request=request)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -88,6 +95,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: handle_validation,
     HTTPException: handle_http,
     DomainError: handle_domain,
+    LLMError: handle_llm,
     Exception: handle_unexpected,
 }
 

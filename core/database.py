@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+from typing import Any
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 
 class MigrationError(RuntimeError):
@@ -36,3 +37,14 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, UniqueViolationError):
         return True
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+def write_transaction() -> Any:
+    """A transaction that will write. On SQLite it takes the write lock up front
+    (BEGIN IMMEDIATE): a deferred transaction that reads first and writes later fails at
+    once with "database is locked" when another process wrote in between, instead of
+    waiting its turn."""
+    engine = engine_finder()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()

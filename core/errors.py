@@ -9,10 +9,13 @@ class DomainError(Exception):
     status = 400
     title = "Bad Request"
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.headers = headers  # sent with the answer, e.g. Retry-After on a 429
 
 
 class NotFound(DomainError):

@@ -8,6 +8,8 @@ does for its PostgreSQL pass), are used as they are.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import shutil
 import tempfile
@@ -25,18 +27,41 @@ os.environ["SECRET_KEY"] = "test-secret-key-that-is-long-enough-0123456789"
 os.environ.setdefault("BOTFLEET_LOG_LEVEL", "WARNING")
 os.environ.setdefault("BOTFLEET_PUBLIC_URL", "https://bots.example.test")
 
+from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from workers.embedded_redis import EmbeddedRedis  # noqa: E402
+
+# The LLM providers, in priority order: one that is down (every call falls back from it)
+# and a fake OpenAI-compatible server on loopback, driven through the real openai client.
+FAKE_LLM = FakeOpenAI(models=["fake-model"]).start()
+os.environ["BOTFLEET_LLM_PROVIDERS"] = json.dumps(
+    [
+        {
+            "name": "down",
+            "base_url": "http://127.0.0.1:9/v1",
+            "api_key": "sk-down",
+            "models": ["fake-model"],
+        },
+        {
+            "name": "fake",
+            "base_url": FAKE_LLM.base_url,
+            "api_key": "sk-test",
+            "models": ["fake-model"],
+        },
+    ]
+)
 
 _embedded_redis: EmbeddedRedis | None = None
 if not os.environ.get("REDIS_URL"):
     _embedded_redis = EmbeddedRedis(DATA_DIR / "redis").start()
     os.environ["REDIS_URL"] = _embedded_redis.url
 
+from tests.support.otp import CodeLog  # noqa: E402
 from tests.support.server import LiveServer  # noqa: E402
 from tests.support.tenants import Tenant, register_tenant  # noqa: E402
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    FAKE_LLM.close()
     if _embedded_redis is not None:
         _embedded_redis.stop()
     shutil.rmtree(DATA_DIR, ignore_errors=True)
@@ -64,6 +89,14 @@ def fx_client(fx_server: LiveServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def fx_llm() -> Iterator[FakeOpenAI]:
+    """The fake LLM the app talks to, with an empty script and no recorded requests."""
+    FAKE_LLM.reset()
+    yield FAKE_LLM
+    FAKE_LLM.reset()
+
+
+@pytest.fixture
 def fx_tenant(fx_client: httpx.Client) -> Tenant:
     return register_tenant(fx_client)
 
@@ -75,3 +108,18 @@ def fx_other_tenant(fx_client: httpx.Client) -> Tenant:
 
 def unique_email(label: str = "user") -> str:
     return f"{label}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+@pytest.fixture
+def fx_codes() -> Iterator[CodeLog]:
+    """The codes the log sender prints, by identifier."""
+    logger = logging.getLogger("botfleet.otp")
+    handler = CodeLog()
+    level = logger.level
+    logger.setLevel(logging.INFO)  # the test suite runs at WARNING
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

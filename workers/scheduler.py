@@ -28,7 +28,12 @@ class Periodic:
 
 
 # Filled in as the areas that own periodic work land (session cleanup, invoices, ...).
-SCHEDULE: tuple[Periodic, ...] = ()
+SCHEDULE: tuple[Periodic, ...] = (
+    # Counters lag events by at most a minute; the quota check adds pending events anyway.
+    Periodic("metering.fold", every=timedelta(minutes=1)),
+    # Idle sessions past the retention, spent one-time codes.
+    Periodic("sessions.cleanup", every=timedelta(days=1)),
+)
 
 
 def enqueue_due(client: redis.Redis, schedule: Sequence[Periodic], now: float) -> list[str]:

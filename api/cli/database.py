@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import click
 
@@ -63,21 +64,51 @@ def stats() -> None:
 
 
 @db.command()
-@click.option("--days", type=click.IntRange(min=0), default=7, show_default=True)
+@click.option("--days", type=click.IntRange(min=0), default=30, show_default=True)
 def cleanup(days: int) -> None:
-    """Delete sessions idle for more than N days, with their messages."""
-    click.echo(f"no data: there are no chat sessions older than {days} days")
+    """Delete sessions idle for more than N days (with their messages) and spent codes."""
+    from core.chat.cleanup import cleanup as run_cleanup
+
+    cleaned = asyncio.run(run_cleanup(idle_days=days))
+    if not (cleaned.sessions or cleaned.otp_codes):
+        click.echo(f"no data: nothing idle for more than {days} days")
+        return
+    click.echo(
+        f"Deleted {cleaned.sessions} sessions ({cleaned.messages} messages) "
+        f"and {cleaned.otp_codes} expired one-time codes."
+    )
 
 
 @db.command()
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
 def users(limit: int) -> None:
-    """The most recently seen users."""
-    click.echo("no data")
+    """The most recently signed-in end users."""
+    from core.maintenance import recent_end_users
+
+    rows = asyncio.run(recent_end_users(limit))
+    if not rows:
+        click.echo("no data")
+    for row in rows:
+        seen = row["last_login"].isoformat(timespec="seconds") if row["last_login"] else "never"
+        click.echo(
+            f"{row['identifier']:<32} {row['identifier_kind']:<9} {seen:<26} {row['customer.name']}"
+        )
 
 
 @db.command()
-@click.option("--session-id", required=True, help="A chat session id.")
-def session(session_id: str) -> None:
-    """One session with its messages."""
-    click.echo(f"no data: no session {session_id}")
+@click.option("--session-id", required=True, type=click.UUID, help="A chat session id.")
+def session(session_id: uuid.UUID) -> None:
+    """One persisted session with its messages."""
+    from core.maintenance import session_with_messages
+
+    found = asyncio.run(session_with_messages(session_id))
+    if found is None:
+        click.echo(f"no data: no session {session_id}")
+        return
+    details, messages = found
+    for key, value in details.items():
+        click.echo(f"{key:<14} {value}")
+    for message in messages:
+        click.echo(
+            f"[{message['created_at']:%Y-%m-%d %H:%M:%S}] {message['role']}: {message['content']}"
+        )

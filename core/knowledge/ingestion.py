@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.billing import usage
+from core.database import write_transaction
 from core.embeddings import Embedder
 from core.ingest import Chunk, ParseError, chunk, parse
 from core.knowledge.documents import file_path
@@ -112,7 +113,7 @@ async def ingest(
         await _update(document_id, generation, progress=min(99, done * 100 // len(chunks)))
     if await _current(document_id, generation) is None:
         return await _abandon(document_id, vectors)
-    async with Document._meta.db.transaction():
+    async with write_transaction():
         await usage.record(
             idempotency_key=f"embedding:{document.id}:{generation}",
             customer_id=document.customer,
@@ -146,7 +147,7 @@ async def _store_chunks(document_id: uuid.UUID, chunks: Sequence[Chunk]) -> None
         )
         for piece in chunks
     ]
-    async with DocumentChunk._meta.db.transaction():
+    async with write_transaction():
         await DocumentChunk.delete().where(DocumentChunk.document == document_id)
         for start in range(0, len(rows), 500):
             await DocumentChunk.insert(*rows[start : start + 500])

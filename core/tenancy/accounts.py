@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
-from core.database import is_unique_violation
+from core.database import is_unique_violation, write_transaction
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from core.security import passwords, tokens
 from core.tenancy.principals import CustomerPrincipal
@@ -50,7 +50,7 @@ async def register(
         role=Role.owner,
     )
     try:
-        async with Customer._meta.db.transaction():
+        async with write_transaction():
             await customer.save()
             await user.save()
     except Exception as exc:
@@ -166,9 +166,11 @@ async def remove_user(principal: CustomerPrincipal, user_id: uuid.UUID) -> None:
 
 async def set_status(customer_id: uuid.UUID, status: CustomerStatus) -> Customer:
     """Suspend or reactivate; effective at once because every request checks the status."""
-    updated = await Customer.update({Customer.status: status}).where(
-        Customer.id == customer_id
-    ).returning(Customer.id)
+    updated = (
+        await Customer.update({Customer.status: status})
+        .where(Customer.id == customer_id)
+        .returning(Customer.id)
+    )
     if not updated:
         raise NotFound(f"customer {customer_id} not found")
     return await get_customer(customer_id)

@@ -1,0 +1,1 @@
+"""Chat: sessions (anonymous in Redis, signed-in in the database) and the answer engine."""
