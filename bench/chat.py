@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,14 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def load(base: str, clients: int, seconds: float, request) -> tuple[float, list[float]]:
+async def load(
+    base: str,
+    clients: int,
+    seconds: float,
+    request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    phases: dict[str, list[float]] | None = None,
+) -> tuple[float, list[float]]:
+    """Requests/s and latencies (ms); `phases` collects the Server-Timing durations."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
@@ -66,6 +74,11 @@ async def load(base: str, clients: int, seconds: float, request) -> tuple[float,
                 response = await request(http, n)
                 response.raise_for_status()
                 latencies.append((time.perf_counter() - started) * 1000)
+                if phases is not None:
+                    for part in response.headers.get("server-timing", "").split(","):
+                        name, _, duration = part.strip().partition(";dur=")
+                        if duration:
+                            phases.setdefault(name, []).append(float(duration))
 
     started = time.perf_counter()
     await asyncio.gather(*(client(n) for n in range(clients)))
@@ -124,7 +137,8 @@ async def run(seconds: float, clients: int) -> None:
     ):
         data_dir = Path(tmp) / "var"
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+        # DATABASE_URL / REDIS_URL are kept when set: the same bench on PostgreSQL and Redis.
+        env = dict(os.environ)
         env.update(
             BOTFLEET_DATA_DIR=str(data_dir),
             BOTFLEET_LOG_LEVEL="WARNING",
@@ -185,7 +199,8 @@ async def run(seconds: float, clients: int) -> None:
             health_rps, health = await load(
                 base, clients, seconds, lambda http, n: http.get("/health")
             )
-            chat_rps, chats = await load(base, clients, seconds, chat)
+            phases: dict[str, list[float]] = {}
+            chat_rps, chats = await load(base, clients, seconds, chat, phases)
         finally:
             api.send_signal(signal.SIGTERM)
             api.wait(timeout=30)
@@ -195,6 +210,10 @@ async def run(seconds: float, clients: int) -> None:
     print(f"GET /health : {health_rps:8.1f} req/s   p50 {h50:6.1f} ms   p99 {h99:6.1f} ms")
     print(f"POST chat   : {chat_rps:8.1f} req/s   p50 {c50:6.1f} ms   p99 {c99:6.1f} ms")
     print(f"ratio chat/health req/s: {chat_rps / health_rps:.3f}; p50 overhead {c50 - h50:.1f} ms")
+    print(
+        "chat Server-Timing p50: "
+        + ", ".join(f"{k} {statistics.median(v):.1f} ms" for k, v in phases.items())
+    )
     print("targets: >= 100 chat req/s, p50 overhead <= 25 ms")
 
 

@@ -114,6 +114,17 @@ class ChatEngine:
         options: TurnOptions,
         timings: Timings,
     ) -> Turn:
+        with timings.measure("session"):
+            return await self._prepare(caller, question, session_id, options, timings)
+
+    async def _prepare(
+        self,
+        caller: Caller,
+        question: str,
+        session_id: uuid.UUID | None,
+        options: TurnOptions,
+        timings: Timings,
+    ) -> Turn:
         bot = await chatbots.get(caller.customer_id, caller.chatbot_id)
         request = ChatRequest(
             messages=[],

@@ -60,3 +60,29 @@ def test_cli_refuses_to_start_with_a_clear_message(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SECRET_KEY must be at least 32 characters" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_createsuperuser_without_prompts(fx_migrated: None) -> None:
+    name = f"ops-{os.getpid()}-{id(object())}"
+    command = [sys.executable, "-m", "api.cli", "createsuperuser", "--no-input", "--username", name]
+    created = subprocess.run(
+        [*command, "--email", "ops@example.com", "--password", "Operat0r-pass"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    assert f"Operator {name!r} created" in created.stdout
+    again = subprocess.run(
+        [*command, "--email", "ops@example.com", "--password", "Operat0r-pass"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+    missing = subprocess.run(
+        command, env=dict(os.environ), capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2 and "--no-input needs" in missing.stderr

@@ -294,3 +294,44 @@ def test_an_anonymous_chat_survives_sign_in(
         == 404
     )
     assert fx_client.get(fx_shop.url("/sessions"), headers=fx_shop.key_headers).status_code == 401
+
+
+def test_without_any_llm_the_answer_is_extractive(fx_shop: ShopBot, tmp_path) -> None:
+    """A real `botfleet serve` with no provider configured, on the same database."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env["BOTFLEET_LLM_PROVIDERS"] = "[]"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client.get("/health")
+                    break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.2)
+            response = chat(client, fx_shop, message="How long is the espresso machine warranty?")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["reply"].startswith("No language model is configured")
+    assert "two year warranty" in body["reply"]
+    assert body["provider"] == "none" and body["usage"]["total_tokens"] == 0
+    assert body["citations"] and body["citations"][0]["filename"] == "warranty.txt"

@@ -234,3 +234,16 @@ def test_cancel_and_reindex(
         f"embedding:{kept['id']}:1",
     ]
     assert all(e["input_tokens"] > 0 for e in events)
+
+
+def test_a_corrupt_pdf_fails_with_a_message_and_the_worker_lives_on(
+    fx_client: httpx.Client, fx_tenant: Tenant, fx_worker: WorkerProcess
+) -> None:
+    bot = make_bot(fx_client, fx_tenant)
+    broken = upload(fx_client, fx_tenant, bot, "broken.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 200)
+    assert broken.status_code == 202, broken.text
+    failed = wait_for(fx_client, fx_tenant, bot, broken.json()["id"], statuses=("failed",))
+    assert failed["error"] and "PDF" in failed["error"]
+    assert failed["chunk_count"] == 0
+    fine = upload(fx_client, fx_tenant, bot, "after.txt", prose(60, 8).encode()).json()
+    assert wait_for(fx_client, fx_tenant, bot, fine["id"])["status"] == "ready"
