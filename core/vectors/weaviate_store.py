@@ -46,6 +46,7 @@ _PROPERTIES = ["document_id", "chatbot_id", "ordinal", "text"]
 # delete_many removes at most QUERY_MAXIMUM_RESULTS objects per call (10k by default);
 # we call again until nothing matches, with a bound so a server bug can't spin forever.
 _MAX_DELETE_ROUNDS = 1_000
+_INSERT_SLICE = 500
 
 
 class WeaviateStore:
@@ -195,12 +196,14 @@ class WeaviateStore:
         with self._write_lock, _weaviate_errors("upsert failed"):
             tenant = self._tenant(customer_id, create=True)
             assert tenant is not None
-            result = tenant.data.insert_many(objects)
-        if result.has_errors:
-            first = next(iter(result.errors.values()))
-            raise VectorStoreError(
-                f"upsert failed for {len(result.errors)} of {len(objects)} chunks: {first.message}"
-            )
+            # Slices keep each gRPC message well under the server's size limit.
+            for start in range(0, len(objects), _INSERT_SLICE):
+                result = tenant.data.insert_many(objects[start : start + _INSERT_SLICE])
+                if result.has_errors:
+                    first = next(iter(result.errors.values()))
+                    raise VectorStoreError(
+                        f"upsert failed for {len(result.errors)} chunks: {first.message}"
+                    )
 
     def delete_document(self, customer_id: UUID, document_id: UUID) -> int:
         return self._delete_where(customer_id, Filter.by_property("document_id").equal(document_id))
