@@ -180,11 +180,18 @@ async def run(seconds: float, clients: int) -> None:
             key = {"X-API-Key": bot["api_key"]}
             questions = [" ".join(random.Random(n).choices(WORDS, k=6)) + "?" for n in range(64)]
 
-            def chat(http: httpx.AsyncClient, n: int):
+            sessions: dict[int, str] = {}
+
+            async def chat(http: httpx.AsyncClient, n: int) -> httpx.Response:
+                # Each client is one end user going on with their conversation.
                 body = {"message": random.choice(questions), "user_id": f"client-{n}"}
-                return http.post(
-                    f"/api/v1/public/chatbots/{bot['id']}/chat", headers=key, json=body
-                )
+                if n in sessions:
+                    body["session_id"] = sessions[n]
+                url = f"/api/v1/public/chatbots/{bot['id']}/chat"
+                response = await http.post(url, headers=key, json=body)
+                if response.status_code == 200:
+                    sessions[n] = response.json()["session_id"]
+                return response
 
             # Warm up: the model loads, every question's embedding is computed once.
             async with httpx.AsyncClient(base_url=base, timeout=120) as http:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
-from typing import Any
+import weakref
+from collections.abc import AsyncIterator
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
@@ -39,12 +41,37 @@ def is_unique_violation(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
 
 
-def write_transaction() -> Any:
-    """A transaction that will write. On SQLite it takes the write lock up front
-    (BEGIN IMMEDIATE): a deferred transaction that reads first and writes later fails at
-    once with "database is locked" when another process wrote in between, instead of
-    waiting its turn."""
+@contextlib.asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A transaction that will write.
+
+    On SQLite it takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction that
+    reads first and writes later fails at once with "database is locked" when another process
+    wrote in between. Writers of this process also queue on an asyncio lock first, because
+    SQLite's own busy handler waits by sleeping in growing steps, which turns contention
+    between concurrent requests into long stalls.
+    """
     engine = engine_finder()
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+    if not isinstance(engine, SQLiteEngine):
+        async with engine.transaction():
+            yield
+        return
+    async with (
+        _sqlite_writer_lock(),
+        engine.transaction(transaction_type=TransactionType.immediate),
+    ):
+        yield
+
+
+_writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_writer_lock() -> asyncio.Lock:
+    # One lock per event loop: workers run each message in a loop of its own.
+    loop = asyncio.get_running_loop()
+    lock = _writer_locks.get(loop)
+    if lock is None:
+        lock = _writer_locks[loop] = asyncio.Lock()
+    return lock

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from core.database import is_unique_violation
 from tables.billing import UsageEvent, UsageKind
 
 
@@ -24,21 +23,22 @@ async def record(
     Call it inside the transaction that stores what the tokens paid for, so both land or
     neither does.
     """
-    if await UsageEvent.exists().where(UsageEvent.idempotency_key == idempotency_key):
-        return False
-    try:
-        await UsageEvent(
-            idempotency_key=idempotency_key,
-            customer=customer_id,
-            chatbot=chatbot_id,
-            kind=kind,
-            model=model[:200],
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            estimated=estimated,
-        ).save()
-    except Exception as exc:
-        if is_unique_violation(exc):
-            return False
-        raise
-    return True
+    written = (
+        await UsageEvent.insert(
+            UsageEvent(
+                idempotency_key=idempotency_key,
+                customer=customer_id,
+                chatbot=chatbot_id,
+                kind=kind,
+                model=model[:200],
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                estimated=estimated,
+            )
+        )
+        # A second event with the same key is dropped, not an error (and on PostgreSQL it
+        # must not abort the caller's transaction).
+        .on_conflict(target=UsageEvent.idempotency_key, action="DO NOTHING")
+        .returning(UsageEvent.id)
+    )
+    return bool(written)

@@ -262,7 +262,7 @@ class ChatEngine:
                     estimated=completion.usage.estimated,
                 )
             if not conversation.anonymous:
-                await append_persisted(conversation.id, pair, turn.question)
+                await append_persisted(conversation, pair, turn.question)
         if conversation.anonymous:  # Redis after the durable usage event
             await self.anonymous.append(conversation.id, pair)
         return Answer(

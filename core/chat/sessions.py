@@ -48,12 +48,17 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """An open session: where its messages live and what was said so far."""
+    """An open session: where its messages live and what was said so far.
+
+    A new persisted session is only saved with its first answer (`unsaved`), in the same
+    transaction: one write per turn, and no empty sessions when the LLM fails.
+    """
 
     id: uuid.UUID
     anonymous: bool
     created: bool
     history: list[StoredMessage]
+    unsaved: ChatSession | None = None
 
 
 def _not_found(session_id: uuid.UUID) -> NotFound:
@@ -112,21 +117,23 @@ async def open_conversation(
         end_user=caller.end_user_id,
         external_user_id=caller.external_user_id,
     )
-    await session.save()
-    return Conversation(session.id, anonymous=False, created=True, history=[])
+    return Conversation(session.id, anonymous=False, created=True, history=[], unsaved=session)
 
 
 async def append_persisted(
-    session_id: uuid.UUID, messages: list[StoredMessage], title: str
+    conversation: Conversation, messages: list[StoredMessage], title: str
 ) -> None:
-    """Inside the caller's transaction: the messages, the activity time, a first title."""
-    await ChatMessage.insert(*(message.row(session_id) for message in messages))
-    await ChatSession.update({ChatSession.last_activity: datetime.now(UTC)}).where(
-        ChatSession.id == session_id
-    )
-    await ChatSession.update({ChatSession.title: title[:80]}).where(
-        ChatSession.id == session_id, ChatSession.title == ""
-    )
+    """Inside the caller's transaction: the session if new, the messages, the activity time."""
+    now = datetime.now(UTC)
+    if conversation.unsaved is not None:
+        conversation.unsaved.title = title[:80]
+        conversation.unsaved.last_activity = now
+        await conversation.unsaved.save()
+    else:
+        await ChatSession.update({ChatSession.last_activity: now}).where(
+            ChatSession.id == conversation.id
+        )
+    await ChatMessage.insert(*(message.row(conversation.id) for message in messages))
 
 
 # --- managing persisted sessions (signed-in end users and customers) ---

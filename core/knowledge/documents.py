@@ -16,7 +16,6 @@ from core.tenancy import chatbots
 from core.tenancy.scope import get_owned, owned_by, register
 from core.vectors import ScopedVectors, VectorStore
 from tables.knowledge import Document, DocumentStatus
-from tables.tenancy import Chatbot
 
 register(Document, Document.customer, live=Document.chatbot.deleted_at.is_null())
 
@@ -155,7 +154,3 @@ async def waiting_count(customer_id: uuid.UUID) -> int:
     return await Document.count().where(
         Document.customer == customer_id, Document.status == DocumentStatus.queued
     )
-
-
-async def chatbot_is_live(chatbot_id: uuid.UUID) -> bool:
-    return await Chatbot.exists().where(Chatbot.id == chatbot_id, Chatbot.deleted_at.is_null())
