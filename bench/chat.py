@@ -130,7 +130,7 @@ def seed_chunks(data_dir: Path, customer: str, bot: str, count: int) -> None:
     asyncio.run(row.save().run())
 
 
-async def run(seconds: float, clients: int) -> None:
+async def run(seconds: float, clients: int, api_workers: int) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="botfleet-bench-") as tmp,
         FakeOpenAI(models=["bench"]) as llm,
@@ -152,7 +152,17 @@ async def run(seconds: float, clients: int) -> None:
             [sys.executable, "-m", "api.cli", "migrate"], env=env, check=True, capture_output=True
         )
         api = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(api_workers),
+            ],
+            env=env,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -213,7 +223,9 @@ async def run(seconds: float, clients: int) -> None:
             api.wait(timeout=30)
     h50, h99 = percentile(health, 50), percentile(health, 99)
     c50, c99 = percentile(chats, 50), percentile(chats, 99)
-    print(f"{clients} clients, {seconds:.0f} s each, 10k chunks, fake LLM with zero latency")
+    print(
+        f"{clients} clients, {seconds:.0f} s each, {api_workers} API process(es), 10k chunks, zero-latency LLM"
+    )
     print(f"GET /health : {health_rps:8.1f} req/s   p50 {h50:6.1f} ms   p99 {h99:6.1f} ms")
     print(f"POST chat   : {chat_rps:8.1f} req/s   p50 {c50:6.1f} ms   p99 {c99:6.1f} ms")
     print(f"ratio chat/health req/s: {chat_rps / health_rps:.3f}; p50 overhead {c50 - h50:.1f} ms")
@@ -228,8 +240,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--api-workers", type=int, default=1, help="API processes (serve --workers)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.seconds, args.clients))
+    asyncio.run(run(args.seconds, args.clients, args.api_workers))
 
 
 if __name__ == "__main__":
