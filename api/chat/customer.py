@@ -21,6 +21,7 @@ from api.chat.schemas import (
     SessionPage,
     SessionUpdate,
 )
+from api.chat.timing import timings_of
 from api.deps import AppResources, Principal
 from core.chat import sessions
 from core.chat.sessions import STAFF_PREFIX, Caller
@@ -47,7 +48,7 @@ class CustomerChatController(Controller):
         resources: AppResources,
     ) -> Response[ChatOut]:
         """Sessions are kept in the database under `user_id` (default: the signed-in user)."""
-        timings = turns.timings_of(request)
+        timings = timings_of(request)
         external = data.user_id or f"{STAFF_PREFIX}{principal.user_id}"
         caller = Caller(principal.customer_id, chatbot_id, external_user_id=external)
         with timings.measure("ratelimit"):

@@ -23,8 +23,9 @@ from api.chat.schemas import (
     SessionPage,
     SessionUpdate,
 )
+from api.chat.timing import timings_of
 from api.deps import AppResources
-from api.public.deps import PUBLIC_DEPENDENCIES, Bot, provide_chatbot
+from api.public.deps import PUBLIC_DEPENDENCIES, Bot, authenticate_bot
 from core.chat import sessions
 from core.chat.sessions import Caller
 from core.errors import DomainError, Unauthorized
@@ -53,7 +54,7 @@ class PublicChatController(Controller):
         engine: Engine,
         resources: AppResources,
     ) -> tuple[turns.Turn, dict[str, str]]:
-        timings = turns.timings_of(request)
+        timings = timings_of(request)
         with timings.measure("auth"):
             caller = turns.public_caller(bot, authorization, data.user_id, resources)
         with timings.measure("ratelimit"):
@@ -186,7 +187,7 @@ async def chat_socket(
     await socket.accept()
     try:
         key = socket.headers.get("x-api-key") or socket.query_params.get("api_key")
-        bot = await provide_chatbot(chatbot_id, key)
+        bot = await authenticate_bot(chatbot_id, key)
         authorization = socket.headers.get("authorization") or _bearer(
             socket.query_params.get("token")
         )

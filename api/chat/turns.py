@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import Response
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.chat.schemas import ChatIn, ChatOut
@@ -67,13 +67,6 @@ def options(data: ChatIn) -> TurnOptions:
         temperature=data.temperature,
         max_tokens=data.max_tokens,
     )
-
-
-def timings_of(request: Request[Any, Any, Any]) -> Timings:
-    timings = getattr(request.state, "timings", None)
-    if timings is None:
-        timings = request.state.timings = Timings()
-    return timings
 
 
 async def prepare(engine: ChatEngine, caller: Caller, data: ChatIn, timings: Timings) -> Turn:

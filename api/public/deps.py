@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
+from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter
 
+from api.chat.timing import timings_of
 from core.errors import NotFound, Unauthorized
 from core.tenancy import keys
 from core.tenancy.principals import ChatbotPrincipal
 
 
 async def provide_chatbot(
+    request: Request[Any, Any, Any],
     chatbot_id: FromPath[uuid.UUID],
     api_key: Annotated[str | None, HeaderParameter(name="X-API-Key", max_length=200)] = None,
 ) -> ChatbotPrincipal:
+    with timings_of(request).measure("auth"):  # the Server-Timing of chat answers
+        return await authenticate_bot(chatbot_id, api_key)
+
+
+async def authenticate_bot(chatbot_id: uuid.UUID, api_key: str | None) -> ChatbotPrincipal:
     if not api_key:
         raise Unauthorized("send the chatbot's API key in the X-API-Key header")
     principal = await keys.authenticate(api_key)
