@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Annotated, Any
 
@@ -212,8 +213,9 @@ async def chat_socket(
                     {"type": "error", "status": exc.status, "detail": exc.detail}
                 )
                 continue
-            async for event in turns.events(engine, turn):
-                await socket.send_json(event)
+            async with contextlib.aclosing(turns.events(engine, turn)) as turn_events:
+                async for event in turn_events:
+                    await socket.send_json(event)
     except DomainError as exc:  # the key itself was refused: say why, then close
         await socket.send_json({"type": "error", "status": exc.status, "detail": exc.detail})
         await socket.close(code=4401 if exc.status == 401 else 4404)

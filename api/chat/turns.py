@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -86,13 +87,15 @@ def _event(name: str, payload: dict[str, Any]) -> ServerSentEventMessage:
 async def events(engine: ChatEngine, turn: Turn) -> AsyncIterator[dict[str, Any]]:
     """The turn as protocol-neutral events: token*, then done or error."""
     try:
-        async for event in engine.stream(turn):
-            if isinstance(event, Delta):
-                yield {"type": "token", "delta": event.text}
-            elif isinstance(event, Answer):
-                payload = msgspec.to_builtins(ChatOut.of(event))
-                del payload["reply"]  # the client has it from the tokens
-                yield {"type": "done", **payload}
+        # aclosing: when the consumer stops early, the engine learns it at once, not at GC.
+        async with contextlib.aclosing(engine.stream(turn)) as stream:
+            async for event in stream:
+                if isinstance(event, Delta):
+                    yield {"type": "token", "delta": event.text}
+                elif isinstance(event, Answer):
+                    payload = msgspec.to_builtins(ChatOut.of(event))
+                    del payload["reply"]  # the client has it from the tokens
+                    yield {"type": "done", **payload}
     except LLMError:
         yield {
             "type": "error",
@@ -102,8 +105,9 @@ async def events(engine: ChatEngine, turn: Turn) -> AsyncIterator[dict[str, Any]
 
 def sse(engine: ChatEngine, turn: Turn, headers: dict[str, str]) -> ServerSentEvent:
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in events(engine, turn):
-            name = event.pop("type")
-            yield _event(name, event)
+        async with contextlib.aclosing(events(engine, turn)) as turn_events:
+            async for event in turn_events:
+                name = event.pop("type")
+                yield _event(name, event)
 
     return ServerSentEvent(stream(), headers={**headers, "Server-Timing": turn.timings.header()})

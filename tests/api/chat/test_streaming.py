@@ -140,3 +140,31 @@ def test_a_client_that_hangs_up_still_gets_its_partial_answer_stored(
         UsageEvent.objects().where(UsageEvent.idempotency_key == f"chat:{partial['id']}").first()
     )
     assert event is not None and event.estimated and event.output_tokens > 0
+
+
+def test_a_websocket_that_closes_mid_answer_still_gets_it_stored(
+    fx_server: LiveServer, fx_client: httpx.Client, fx_shop: ShopBot, fx_llm: FakeOpenAI
+) -> None:
+    from tables.billing import UsageEvent
+
+    def partial_events() -> list[dict]:
+        return fx_server.run(
+            UsageEvent.select(UsageEvent.output_tokens)
+            .where(UsageEvent.customer == fx_shop.tenant.customer_id, UsageEvent.estimated.eq(True))
+            .order_by(UsageEvent.created_at)
+        )
+
+    before = len(partial_events())
+    long_answer = " ".join(f"piece{n}" for n in range(200))
+    fx_llm.push(Reply(text=long_answer, chunk_delay=0.05))
+    url = fx_server.base_url.replace("http", "ws") + fx_shop.url("/ws")
+    with connect(url, additional_headers=fx_shop.key_headers) as socket:
+        socket.send(json.dumps({"message": "tell me a long story"}))
+        assert json.loads(socket.recv(timeout=60))["type"] == "token"
+    # The socket is closed after one token: the answer is stored and metered where it was cut.
+    deadline = time.monotonic() + 30
+    while len(events := partial_events()) == before:
+        assert time.monotonic() < deadline, "the partial answer was never stored"
+        time.sleep(0.2)
+    assert len(events) == before + 1
+    assert 0 < events[-1]["output_tokens"] < 200
