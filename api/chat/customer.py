@@ -32,7 +32,7 @@ Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 class CustomerChatController(Controller):
-    path = "/api/v1/chatbots/{chatbot_id:uuid}"
+    path = "/api/v1/chatbots/{chatbot_id:str}"
     tags = ["chat"]
     middleware = [CustomerAuthMiddleware]
     dependencies = CHAT_DEPENDENCIES
@@ -75,7 +75,7 @@ class CustomerChatController(Controller):
         )
         return SessionPage([SessionOut.of(r) for r in rows], total, limit, offset)
 
-    @get("/sessions/{session_id:uuid}/messages", summary="A session's messages, oldest first")
+    @get("/sessions/{session_id:str}/messages", summary="A session's messages, oldest first")
     async def messages(
         self,
         chatbot_id: FromPath[uuid.UUID],
@@ -88,7 +88,7 @@ class CustomerChatController(Controller):
         items, total = await sessions.messages_page(session.id, limit=limit, offset=offset)
         return MessagePage([MessageOut.of(m) for m in items], total, limit, offset)
 
-    @patch("/sessions/{session_id:uuid}", summary="Rename, archive or pin a session")
+    @patch("/sessions/{session_id:str}", summary="Rename, archive or pin a session")
     async def update_session(
         self,
         chatbot_id: FromPath[uuid.UUID],
@@ -101,7 +101,7 @@ class CustomerChatController(Controller):
         )
         return SessionOut.of(session)
 
-    @delete("/sessions/{session_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/sessions/{session_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_session(
         self, chatbot_id: FromPath[uuid.UUID], session_id: FromPath[uuid.UUID], principal: Principal
     ) -> None:

@@ -42,7 +42,7 @@ def _client(request: Request[Any, Any, Any]) -> str:
 
 
 class PublicChatController(Controller):
-    path = "/api/v1/public/chatbots/{chatbot_id:uuid}"
+    path = "/api/v1/public/chatbots/{chatbot_id:str}"
     tags = ["public chat"]
     dependencies = {**PUBLIC_DEPENDENCIES, **CHAT_DEPENDENCIES}
 
@@ -113,7 +113,7 @@ class PublicChatController(Controller):
         )
         return SessionPage([SessionOut.of(r) for r in rows], total, limit, offset)
 
-    @get("/sessions/{session_id:uuid}/messages", summary="A session's messages, oldest first")
+    @get("/sessions/{session_id:str}/messages", summary="A session's messages, oldest first")
     async def messages(
         self,
         session_id: FromPath[uuid.UUID],
@@ -138,7 +138,7 @@ class PublicChatController(Controller):
         items, total = await sessions.messages_page(session.id, limit=limit, offset=offset)
         return MessagePage([MessageOut.of(m) for m in items], total, limit, offset)
 
-    @patch("/sessions/{session_id:uuid}", summary="Rename, archive or pin a session")
+    @patch("/sessions/{session_id:str}", summary="Rename, archive or pin a session")
     async def update_session(
         self,
         session_id: FromPath[uuid.UUID],
@@ -153,7 +153,7 @@ class PublicChatController(Controller):
         )
         return SessionOut.of(session)
 
-    @delete("/sessions/{session_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/sessions/{session_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_session(
         self,
         session_id: FromPath[uuid.UUID],
@@ -175,7 +175,7 @@ def _signed_in(bot: Bot, authorization: str | None, resources: AppResources) -> 
     return caller
 
 
-@websocket("/api/v1/public/chatbots/{chatbot_id:uuid}/ws", dependencies=CHAT_DEPENDENCIES)
+@websocket("/api/v1/public/chatbots/{chatbot_id:str}/ws", dependencies=CHAT_DEPENDENCIES)
 async def chat_socket(
     socket: WebSocket[Any, Any, Any],
     chatbot_id: FromPath[uuid.UUID],

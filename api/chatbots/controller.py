@@ -40,13 +40,13 @@ class ChatbotController(Controller):
         out = ChatbotOut.of(created.chatbot)
         return ChatbotCreated(**msgspec.structs.asdict(out), api_key=created.api_key)
 
-    @get("/{chatbot_id:uuid}", summary="One chatbot")
+    @get("/{chatbot_id:str}", summary="One chatbot")
     async def get_chatbot(
         self, chatbot_id: FromPath[uuid.UUID], principal: Principal
     ) -> ChatbotOut:
         return ChatbotOut.of(await chatbots.get(principal.customer_id, chatbot_id))
 
-    @patch("/{chatbot_id:uuid}", guards=[requires_owner], summary="Change a chatbot's settings")
+    @patch("/{chatbot_id:str}", guards=[requires_owner], summary="Change a chatbot's settings")
     async def update_chatbot(
         self, chatbot_id: FromPath[uuid.UUID], data: JSONBody[ChatbotUpdate], principal: Principal
     ) -> ChatbotOut:
@@ -54,17 +54,17 @@ class ChatbotController(Controller):
             await chatbots.update(principal.customer_id, chatbot_id, data.changes())
         )
 
-    @delete("/{chatbot_id:uuid}", status_code=HTTP_204_NO_CONTENT, guards=[requires_owner])
+    @delete("/{chatbot_id:str}", status_code=HTTP_204_NO_CONTENT, guards=[requires_owner])
     async def delete_chatbot(self, chatbot_id: FromPath[uuid.UUID], principal: Principal) -> None:
         """Soft delete: the bot and its keys disappear everywhere."""
         await chatbots.delete(principal.customer_id, chatbot_id)
 
-    @post("/{chatbot_id:uuid}/rotate-key", status_code=200, guards=[requires_owner])
+    @post("/{chatbot_id:str}/rotate-key", status_code=200, guards=[requires_owner])
     async def rotate_key(self, chatbot_id: FromPath[uuid.UUID], principal: Principal) -> ApiKeyOut:
         """A new API key, shown once; the old one stops working now."""
         return ApiKeyOut(api_key=await chatbots.rotate_key(principal.customer_id, chatbot_id))
 
-    @get("/{chatbot_id:uuid}/snippet", summary="The <script> tag to paste into a site")
+    @get("/{chatbot_id:str}/snippet", summary="The <script> tag to paste into a site")
     async def snippet(
         self, chatbot_id: FromPath[uuid.UUID], principal: Principal, resources: AppResources
     ) -> SnippetOut:

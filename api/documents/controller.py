@@ -28,7 +28,7 @@ async def _enqueue(document: Document) -> None:
 
 
 class DocumentController(Controller):
-    path = "/api/v1/chatbots/{chatbot_id:uuid}"
+    path = "/api/v1/chatbots/{chatbot_id:str}"
     tags = ["documents"]
     middleware = [CustomerAuthMiddleware]
 
@@ -70,7 +70,7 @@ class DocumentController(Controller):
             DocumentOut.of(d) for d in await documents.list_for(principal.customer_id, chatbot_id)
         ]
 
-    @get("/documents/{document_id:uuid}", summary="One document: status, progress, counts, error")
+    @get("/documents/{document_id:str}", summary="One document: status, progress, counts, error")
     async def get_document(
         self,
         chatbot_id: FromPath[uuid.UUID],
@@ -79,7 +79,7 @@ class DocumentController(Controller):
     ) -> DocumentOut:
         return DocumentOut.of(await documents.get(principal.customer_id, chatbot_id, document_id))
 
-    @delete("/documents/{document_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/documents/{document_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_document(
         self,
         chatbot_id: FromPath[uuid.UUID],
@@ -96,7 +96,7 @@ class DocumentController(Controller):
             uploads_dir=resources.settings.uploads_dir,
         )
 
-    @post("/documents/{document_id:uuid}/reindex", status_code=HTTP_202_ACCEPTED)
+    @post("/documents/{document_id:str}/reindex", status_code=HTTP_202_ACCEPTED)
     async def reindex_document(
         self,
         chatbot_id: FromPath[uuid.UUID],
@@ -108,7 +108,7 @@ class DocumentController(Controller):
         await _enqueue(document)
         return DocumentOut.of(document)
 
-    @post("/documents/{document_id:uuid}/cancel", status_code=HTTP_200_OK)
+    @post("/documents/{document_id:str}/cancel", status_code=HTTP_200_OK)
     async def cancel_document(
         self,
         chatbot_id: FromPath[uuid.UUID],

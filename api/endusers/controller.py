@@ -68,7 +68,7 @@ def _signed_in(
 
 
 class EndUserAuthController(Controller):
-    path = "/api/v1/public/chatbots/{chatbot_id:uuid}/auth"
+    path = "/api/v1/public/chatbots/{chatbot_id:str}/auth"
     tags = ["public: end-user sign-in"]
     dependencies = PUBLIC_DEPENDENCIES
 
@@ -128,7 +128,7 @@ class EndUserAuthController(Controller):
         )
         return _signed_in(signed_in.end_user, bot, resources, signed_in.session_id)
 
-    @get("/status/{session_id:uuid}", summary="Is this session signed in, and where is it stored?")
+    @get("/status/{session_id:str}", summary="Is this session signed in, and where is it stored?")
     async def status(
         self, session_id: FromPath[uuid.UUID], bot: Bot, resources: AppResources
     ) -> SessionStatusOut:

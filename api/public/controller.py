@@ -10,7 +10,7 @@ from core.tenancy import chatbots
 
 
 class PublicChatbotController(Controller):
-    path = "/api/v1/public/chatbots/{chatbot_id:uuid}"
+    path = "/api/v1/public/chatbots/{chatbot_id:str}"
     tags = ["public"]
     dependencies = PUBLIC_DEPENDENCIES
 

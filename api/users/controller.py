@@ -37,6 +37,6 @@ class UserController(Controller):
         )
         return UserOut.of(user)
 
-    @delete("/{user_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Remove a user")
+    @delete("/{user_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Remove a user")
     async def remove_user(self, user_id: FromPath[uuid.UUID], principal: Principal) -> None:
         await accounts.remove_user(principal, user_id)

@@ -95,10 +95,13 @@ def test_bad_chatbot_input_names_the_field(
 
 
 @pytest.mark.parametrize("path", ["/api/v1/chatbots/not-a-uuid", "/api/v1/chatbots/123/snippet"])
-def test_malformed_ids_are_4xx(fx_client: httpx.Client, fx_tenant: Tenant, path: str) -> None:
+def test_malformed_ids_are_400_naming_the_field(
+    fx_client: httpx.Client, fx_tenant: Tenant, path: str
+) -> None:
     response = fx_client.get(path, headers=fx_tenant.headers)
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert "chatbot_id" in response.json()["detail"]
 
 
 def test_rotation_rejects_the_old_key(fx_client: httpx.Client, fx_tenant: Tenant) -> None:
