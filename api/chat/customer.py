@@ -15,7 +15,6 @@ from api.chat.deps import CHAT_DEPENDENCIES, Engine
 from api.chat.schemas import (
     ChatIn,
     ChatOut,
-    MessageOut,
     MessagePage,
     SessionOut,
     SessionPage,
@@ -73,7 +72,7 @@ class CustomerChatController(Controller):
             limit=limit,
             offset=offset,
         )
-        return SessionPage([SessionOut.of(r) for r in rows], total, limit, offset)
+        return SessionPage.of(rows, total, limit, offset)
 
     @get("/sessions/{session_id:str}/messages", summary="A session's messages, oldest first")
     async def messages(
@@ -86,7 +85,7 @@ class CustomerChatController(Controller):
     ) -> MessagePage:
         session = await sessions.get_session(principal.customer_id, chatbot_id, session_id, None)
         items, total = await sessions.messages_page(session.id, limit=limit, offset=offset)
-        return MessagePage([MessageOut.of(m) for m in items], total, limit, offset)
+        return MessagePage.of(items, total, limit, offset)
 
     @patch("/sessions/{session_id:str}", summary="Rename, archive or pin a session")
     async def update_session(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, WebSocket, delete, get, patch, post, websocket
+from litestar.connection import ASGIConnection
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
@@ -18,7 +19,6 @@ from api.chat.deps import CHAT_DEPENDENCIES, Engine
 from api.chat.schemas import (
     ChatIn,
     ChatOut,
-    MessageOut,
     MessagePage,
     SessionOut,
     SessionPage,
@@ -35,10 +35,6 @@ from tables.chat import SessionStatus
 Authorization = Annotated[str | None, HeaderParameter(name="Authorization", max_length=4096)]
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0)]
-
-
-def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class PublicChatController(Controller):
@@ -111,7 +107,7 @@ class PublicChatController(Controller):
             limit=limit,
             offset=offset,
         )
-        return SessionPage([SessionOut.of(r) for r in rows], total, limit, offset)
+        return SessionPage.of(rows, total, limit, offset)
 
     @get("/sessions/{session_id:str}/messages", summary="A session's messages, oldest first")
     async def messages(
@@ -133,10 +129,10 @@ class PublicChatController(Controller):
             if anonymous is not None and anonymous.chatbot_id == bot.chatbot_id:
                 history = await engine.anonymous.history(session_id)
                 page = history[offset : offset + limit]
-                return MessagePage([MessageOut.of(m) for m in page], len(history), limit, offset)
+                return MessagePage.of(page, len(history), limit, offset)
         session = await sessions.find_persisted(caller, session_id)
         items, total = await sessions.messages_page(session.id, limit=limit, offset=offset)
-        return MessagePage([MessageOut.of(m) for m in items], total, limit, offset)
+        return MessagePage.of(items, total, limit, offset)
 
     @patch("/sessions/{session_id:str}", summary="Rename, archive or pin a session")
     async def update_session(
@@ -205,7 +201,7 @@ async def chat_socket(
                 timings = turns.Timings()
                 caller = turns.public_caller(bot, authorization, data.user_id, resources)
                 await turns.rate_limit(
-                    resources, key_id=bot.key_id, caller=caller, client=_socket_client(socket)
+                    resources, key_id=bot.key_id, caller=caller, client=_client(socket)
                 )
                 turn = await turns.prepare(engine, caller, data, timings)
             except DomainError as exc:
@@ -227,5 +223,6 @@ def _bearer(token: str | None) -> str | None:
     return f"Bearer {token}" if token else None
 
 
-def _socket_client(socket: WebSocket[Any, Any, Any]) -> str:
-    return socket.client.host if socket.client else "unknown"
+def _client(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """Who an anonymous caller is for the rate limit: the client address."""
+    return connection.client.host if connection.client else "unknown"

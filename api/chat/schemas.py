@@ -108,6 +108,10 @@ class MessagePage(Output):
     limit: int
     offset: int
 
+    @classmethod
+    def of(cls, messages: list[StoredMessage], total: int, limit: int, offset: int) -> MessagePage:
+        return cls([MessageOut.of(m) for m in messages], total, limit, offset)
+
 
 class SessionOut(Output):
     id: uuid.UUID
@@ -140,6 +144,10 @@ class SessionPage(Output):
     total: int
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, sessions: list[ChatSession], total: int, limit: int, offset: int) -> SessionPage:
+        return cls([SessionOut.of(s) for s in sessions], total, limit, offset)
 
 
 class SessionUpdate(Patch):

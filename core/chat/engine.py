@@ -11,7 +11,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
@@ -22,7 +22,7 @@ from core.chat.messages import StoredMessage
 from core.chat.prompt import build_messages, cited
 from core.chat.sessions import Caller, Conversation, append_persisted, open_conversation
 from core.database import write_transaction
-from core.knowledge.search import Passage, search
+from core.knowledge.search import Passage, search_passages
 from core.limits import count_demo_message
 from core.llm import (
     ChatRequest,
@@ -145,9 +145,9 @@ class ChatEngine:
                 bot.demo_message_limit,
             )
         with timings.measure("retrieval"):
-            passages = await search(
+            passages = await search_passages(  # the bot is checked above
                 caller.customer_id,
-                caller.chatbot_id,
+                bot.id,
                 query=question,
                 limit=RETRIEVED_PASSAGES,
                 mode="hybrid",
@@ -156,7 +156,7 @@ class ChatEngine:
             )
         messages = build_messages(bot.system_prompt, passages, conversation.history, question)
         return Turn(
-            caller, conversation, question, passages, _with_messages(request, messages), timings
+            caller, conversation, question, passages, replace(request, messages=messages), timings
         )
 
     async def answer(self, turn: Turn) -> Answer:
@@ -282,16 +282,6 @@ class ChatEngine:
             logger.exception(
                 "could not store the partial answer of session %s", turn.conversation.id
             )
-
-
-def _with_messages(request: ChatRequest, messages: list[dict[str, str]]) -> ChatRequest:
-    return ChatRequest(
-        messages=messages,
-        model=request.model,
-        provider=request.provider,
-        temperature=request.temperature,
-        max_tokens=request.max_tokens,
-    )
 
 
 def _citation(passage: Passage) -> dict[str, object]:

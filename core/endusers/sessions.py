@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from core.chat.anonymous import AnonymousSession, AnonymousSessions
 from core.database import is_unique_violation
 from core.errors import NotFound
+from core.tenancy.scope import owned_by
 from tables.chat import ChatSession, SessionStatus
 
 Storage = Literal["memory", "database"]
@@ -41,12 +42,15 @@ async def _anonymous(
     return session if session is not None and session.chatbot_id == chatbot_id else None
 
 
-async def _persisted(customer_id: uuid.UUID, chatbot_id: uuid.UUID, session_id: uuid.UUID):
+async def _persisted(
+    customer_id: uuid.UUID, chatbot_id: uuid.UUID, session_id: uuid.UUID, *columns: Any
+) -> dict[str, Any] | None:
+    """The live persisted session's `columns`, through the one scoping path."""
     return (
-        await ChatSession.select(ChatSession.id, ChatSession.end_user)
+        await ChatSession.select(*columns)
         .where(
             ChatSession.id == session_id,
-            ChatSession.customer == customer_id,
+            owned_by(ChatSession, customer_id),
             ChatSession.chatbot == chatbot_id,
             ChatSession.status != SessionStatus.deleted,
         )
@@ -62,7 +66,7 @@ async def state(
     session_id: uuid.UUID,
 ) -> SessionState:
     # The database first: right after a claim the row exists and Redis is being emptied.
-    row = await _persisted(customer_id, chatbot_id, session_id)
+    row = await _persisted(customer_id, chatbot_id, session_id, ChatSession.end_user)
     if row is not None:
         return SessionState(session_id, "database", row["end_user"])
     if await _anonymous(sessions, chatbot_id, session_id) is not None:
@@ -85,16 +89,7 @@ async def ensure_claimable(
     """
     if await _anonymous(sessions, chatbot_id, session_id) is not None:
         return
-    row = (
-        await ChatSession.select(ChatSession.end_user.identity_key)
-        .where(
-            ChatSession.id == session_id,
-            ChatSession.customer == customer_id,
-            ChatSession.chatbot == chatbot_id,
-            ChatSession.status != SessionStatus.deleted,
-        )
-        .first()
-    )
+    row = await _persisted(customer_id, chatbot_id, session_id, ChatSession.end_user.identity_key)
     if row is None or row["end_user.identity_key"] != identity_key:
         raise _not_found(session_id)
 
@@ -116,5 +111,5 @@ async def claim(
             # primary key. Whoever won, the row below says whose it is now.
             if not is_unique_violation(exc):
                 raise
-    row = await _persisted(customer_id, chatbot_id, session_id)
+    row = await _persisted(customer_id, chatbot_id, session_id, ChatSession.end_user)
     return session_id if row is not None and row["end_user"] == end_user_id else None

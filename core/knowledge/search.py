@@ -34,11 +34,28 @@ async def search(
     embedder: Embedder,
     store: VectorStore,
 ) -> list[Passage]:
+    """Search one of the customer's chatbots (404 when it isn't theirs)."""
     bot = await chatbots.get(customer_id, chatbot_id)
+    return await search_passages(
+        customer_id, bot.id, query=query, limit=limit, mode=mode, embedder=embedder, store=store
+    )
+
+
+async def search_passages(
+    customer_id: uuid.UUID,
+    chatbot_id: uuid.UUID,
+    *,
+    query: str,
+    limit: int,
+    mode: SearchMode,
+    embedder: Embedder,
+    store: VectorStore,
+) -> list[Passage]:
+    """`search` for a chatbot the caller has already checked (the chat engine has the row)."""
     vector = None if mode == "keyword" else await asyncio.to_thread(embedder.embed_query, query)
     hits = await asyncio.to_thread(
         ScopedVectors(store, customer_id).search,
-        bot.id,
+        chatbot_id,
         query_text=query,
         vector=vector,
         limit=min(limit, MAX_LIMIT),

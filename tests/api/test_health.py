@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.server import free_port, wait_until_answering
 from workers.embedded_redis import EmbeddedRedis
 
 
@@ -39,23 +39,6 @@ def test_openapi_schema_is_served(fx_client: httpx.Client) -> None:
     assert "/api/v1/health" in response.json()["paths"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
 @pytest.fixture
 def fx_own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
     server = EmbeddedRedis(tmp_path / "redis").start()
@@ -67,7 +50,7 @@ def test_readiness_turns_503_without_broker_and_recovers(
     fx_migrated: None, fx_own_redis: EmbeddedRedis, tmp_path: Path
 ) -> None:
     """A real `botfleet serve` process whose Redis is stopped and started again."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "REDIS_URL": fx_own_redis.url}
     api = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
@@ -77,7 +60,7 @@ def test_readiness_turns_503_without_broker_and_recovers(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base}/health")
+        wait_until_answering(f"{base}/health")
         assert httpx.get(f"{base}/api/v1/health").status_code == 200
 
         fx_own_redis.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,10 @@ from pathlib import Path
 import httpx
 import redis
 
+from tests.support.server import free_port
 from workers.embedded_redis import socket_path
 
 START_BUDGET_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _dev_env(data_dir: Path) -> dict[str, str]:
@@ -41,7 +35,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def test_dev_serves_then_stops_cleanly_on_sigint(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "var"
     started = time.monotonic()
     dev = subprocess.Popen(
@@ -67,7 +61,7 @@ def test_dev_serves_then_stops_cleanly_on_sigint(tmp_path: Path) -> None:
 
         # A second `dev` on the same data directory refuses instead of racing the first.
         second = subprocess.run(
-            [sys.executable, "-m", "api.cli", "dev", "--port", str(_free_port())],
+            [sys.executable, "-m", "api.cli", "dev", "--port", str(free_port())],
             env=_dev_env(data_dir),
             capture_output=True,
             text=True,

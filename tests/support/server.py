@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 
 T = TypeVar("T")
@@ -54,3 +55,22 @@ class LiveServer:
             return await awaitable
 
         return asyncio.run_coroutine_threadsafe(wait(), self.loop).result(timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_answering(url: str, timeout: float = 60) -> None:
+    """Poll `url` until it answers anything, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not answer within {timeout:.0f} s") from None
+            time.sleep(0.1)

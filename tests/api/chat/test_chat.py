@@ -11,7 +11,7 @@ import pytest
 from tests.api.chat.conftest import ShopBot, new_shop_bot
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.support.otp import CodeLog
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, free_port, wait_until_answering
 
 
 def chat(client: httpx.Client, shop: ShopBot, **body: object) -> httpx.Response:
@@ -299,14 +299,10 @@ def test_an_anonymous_chat_survives_sign_in(
 def test_without_any_llm_the_answer_is_extractive(fx_shop: ShopBot, tmp_path) -> None:
     """A real `botfleet serve` with no provider configured, on the same database."""
     import os
-    import socket
     import subprocess
     import sys
-    import time
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     env["BOTFLEET_LLM_PROVIDERS"] = "[]"
     server = subprocess.Popen(
@@ -317,14 +313,7 @@ def test_without_any_llm_the_answer_is_extractive(fx_shop: ShopBot, tmp_path) ->
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    client.get("/health")
-                    break
-                except httpx.HTTPError:
-                    assert time.monotonic() < deadline, "the server did not start"
-                    time.sleep(0.2)
+            wait_until_answering(f"http://127.0.0.1:{port}/health")
             response = chat(client, fx_shop, message="How long is the espresso machine warranty?")
     finally:
         server.terminate()
